@@ -1,0 +1,1 @@
+export { ADMIN_URL, countingPool, freshDatabase } from "../src/testing/TestDatabase.js"
