@@ -65,7 +65,7 @@ describe.skipIf(browserMissing !== undefined)("dashboard in chromium", () => {
 
   it("signs in with a root key; the session lives in an HttpOnly cookie, the key nowhere", async () => {
     await page.goto(`${api.url}/dashboard`)
-    const field = page.getByLabel("Root key")
+    const field = page.getByLabel("Root key", { exact: true })
     await field.waitFor()
     await shot("sign-in")
 
@@ -297,21 +297,21 @@ describe.skipIf(browserMissing !== undefined)("dashboard in chromium", () => {
 
   it("signs out, and a 401 later sends the user back to sign-in", async () => {
     await page.getByRole("button", { name: "Sign out" }).click()
-    await page.getByLabel("Root key").waitFor()
+    await page.getByLabel("Root key", { exact: true }).waitFor()
     await page.getByText("You are signed out.").waitFor()
     // The browser commits the cookie's removal on its own schedule: poll for it.
     await expect.poll(async () => (await context.cookies()).length).toBe(0)
     await page.reload()
-    await page.getByLabel("Root key").waitFor()
+    await page.getByLabel("Root key", { exact: true }).waitFor()
 
     // Signed in again, then the root key is revoked elsewhere: the next call answers 401.
     const other = await api.rootKey()
-    await page.getByLabel("Root key").fill(other.key)
+    await page.getByLabel("Root key", { exact: true }).fill(other.key)
     await page.getByRole("button", { name: "Sign in" }).click()
     await row(journey.rolledId!).waitFor()
     await request(api.url, "DELETE", `/v1/keys/${other.id}`, { key: root.key })
     await page.getByRole("button", { name: "Refresh" }).click()
     await page.getByText("Your session has ended. Sign in again to continue.").waitFor()
-    await page.getByLabel("Root key").waitFor()
+    await page.getByLabel("Root key", { exact: true }).waitFor()
   })
 })
