@@ -77,6 +77,11 @@ export const make = (): Metrics => {
     lines.push("# HELP keys_cache_misses_total Verifications that read the store.")
     lines.push("# TYPE keys_cache_misses_total counter")
     lines.push(`keys_cache_misses_total ${keys.cacheMisses}`)
+    lines.push(
+      "# HELP keys_cache_stale_hits_total Verifications answered from the cache while the store and invalidations were down."
+    )
+    lines.push("# TYPE keys_cache_stale_hits_total counter")
+    lines.push(`keys_cache_stale_hits_total ${keys.staleHits}`)
     lines.push("# HELP keys_usage_flushes_total Usage batches handed to the sink.")
     lines.push("# TYPE keys_usage_flushes_total counter")
     lines.push(`keys_usage_flushes_total ${usage.flushes}`)

@@ -2,19 +2,21 @@
  * Faults, each on servers of its own where a server is stopped or killed (a private PostgreSQL
  * cluster, a private redis-server), with the API and the worker as child processes:
  *
- * (a) PostgreSQL restarted under load: no request hangs past its timeout, a key the store cannot
- *     vouch for gets a clean 503 (never a 500, never a wrong "invalid"), /readyz goes 503 and back
- *     to 200 and every key verifies again, all without restarting the API;
+ * (a) PostgreSQL restarted under load: keys verified shortly before keep verifying from the cache,
+ *     a key the cache cannot vouch for gets a clean 503 (never a 500, never a wrong "invalid"), a key
+ *     revoked before the outage stays refused, no request hangs past its timeout, /readyz goes 503
+ *     and back to 200 and every key verifies again, all without restarting the API;
  * (b) Redis killed and restarted: verification does not notice; usage recorded meanwhile reaches
  *     the database once Redis is back, counted once;
  * (c) the worker SIGKILLed in the middle of applying a usage batch: after another worker takes
  *     over, key_usage_daily holds exactly the verifications made, nothing lost, nothing doubled;
- * (d) the LISTEN connection killed (pg_terminate_backend): the instance clears its cache, so a
- *     revocation whose notification was missed is still honoured, and no revoked key is accepted.
+ * (d) the LISTEN connection killed (pg_terminate_backend): the instance stops trusting its cache
+ *     until it listens again (then clears it), so a revocation whose notification was missed is
+ *     still honoured, and no revoked key is accepted.
  *
  * (a) runs alone (it loads the machine); (b), (c) and (d) run side by side, since (c) spends a
- * minute waiting for BullMQ to notice the dead worker's lock has expired. The BUG tests at the end
- * are skipped: each describes a defect found here, and passes once it is fixed.
+ * minute waiting for BullMQ to notice the dead worker's lock has expired. The two tests at the end
+ * guard against defects found here and since fixed.
  */
 import { randomBytes } from "node:crypto"
 import { setTimeout as sleep } from "node:timers/promises"
@@ -78,7 +80,7 @@ const cleanup = async (steps: Array<() => Promise<unknown>>): Promise<void> => {
 }
 
 describe("faults", () => {
-  it("(a) PostgreSQL restarted under load: bounded answers, clean 503s, /readyz 503 then 200, keys verify again, same process", async () => {
+  it("(a) PostgreSQL restarted under load: cached keys keep verifying, clean 503s otherwise, /readyz 503 then 200, same process", async () => {
     const steps: Array<() => Promise<unknown>> = []
     try {
       const cluster = await startPrivateCluster()
@@ -89,6 +91,9 @@ describe("faults", () => {
       steps.push(api.stop)
       const warm = await createKeys(api, 40, "warm")
       for (const { key } of warm) expect((await auth(api, key)).status).toBe(200)
+      const [cold, revoked] = await createKeys(api, 2, "not warm")
+      expect((await call(api.url, "DELETE", `/v1/keys/${revoked!.id}`, api.rootKey)).status).toBe(200)
+      expect((await auth(api, revoked!.key)).status).toBe(401)
 
       type Phase = "before" | "down" | "recovering" | "after"
       let phase: Phase = "before"
@@ -118,6 +123,9 @@ describe("faults", () => {
       phase = "down"
       await cluster.stop()
       await until("/readyz to answer 503", () => readiness.at(-1)?.status === 503, { timeout: 15_000 })
+      // Only the cache can answer now: for the key it knows as revoked, and not for one it never saw.
+      const revokedDuringOutage = await auth(api, revoked!.key)
+      const coldDuringOutage = await auth(api, cold!.key)
       await sleep(3_000)
       phase = "recovering"
       await cluster.start()
@@ -145,9 +153,6 @@ describe("faults", () => {
       ).toEqual([])
       expect(readiness.filter((check) => check.status === 0)).toEqual([])
       // The only failure is the contract's 503: never a 500, never a valid key called invalid.
-      // While the database is down even warm keys get 503: losing the LISTEN connection clears the
-      // cache (DESIGN.md: a missed revocation must never keep a key alive), so nothing can vouch
-      // for a key until the store answers again.
       const unexpected = answers.filter(
         ({ reply, endpoint }) =>
           !(
@@ -158,6 +163,22 @@ describe("faults", () => {
       expect(unexpected.map(({ reply }) => `${reply.status} ${reply.text.slice(0, 200)}`)).toEqual([])
       expect(byPhase("before").every((answer) => answer.reply.status === 200)).toBe(true)
       expect(byPhase("before").length).toBeGreaterThan(0)
+      // While the database is down, keys the cache holds keep verifying: the invalidation listener
+      // is down too, and the store cannot answer, so the cached records answer until their TTL.
+      expect(byPhase("down").length).toBeGreaterThan(0)
+      expect(
+        byPhase("down")
+          .filter((answer) => answer.reply.status !== 200)
+          .map((answer) => `${answer.reply.status} ${answer.reply.text.slice(0, 200)}`)
+      ).toEqual([])
+      expect(revokedDuringOutage.status).toBe(401)
+      expect(coldDuringOutage.status).toBe(503)
+      expect(coldDuringOutage.json?.code).toBe("service_unavailable")
+      const stale = metric(
+        (await send(api.url, { method: "GET", path: "/metrics" })).text,
+        "keys_cache_stale_hits_total"
+      )
+      expect(stale).toBeGreaterThan(0)
       expect(byPhase("after").length).toBeGreaterThan(0)
       expect(
         byPhase("after")
@@ -354,7 +375,7 @@ describe("faults", () => {
     }
   })
 
-  it.concurrent("(d) LISTEN connection killed: the cache is cleared and no revoked key is accepted", async () => {
+  it.concurrent("(d) LISTEN connection killed: the cache is distrusted and no revoked key is accepted", async () => {
     const steps: Array<() => Promise<unknown>> = []
     try {
       const database = await createDatabase()
@@ -390,8 +411,8 @@ describe("faults", () => {
       expect((await auth(b, missed!.key)).status).toBe(200)
 
       await killListeners()
-      // Losing the connection clears the cache at once: the missed revocation is honoured, and
-      // every other key is read from the store again.
+      // Losing the connection stops B trusting its cache at once: the missed revocation is
+      // honoured, and every other key is read from the store again.
       const refusedAfter = await until(
         "B to refuse the key revoked behind its back",
         async () => (await auth(b, missed!.key)).status === 401,
@@ -450,13 +471,9 @@ describe("faults", () => {
     }
   })
 
-  // BUG: after Redis restarts without its data (a crash of a Redis without persistence, a failover
-  // to an empty replica), the worker never schedules the expiry scan again: the BullMQ job scheduler
-  // is upserted once, at start (packages/bullmq/src/Workers.ts, `runExpiryScan`, line ~168), and
-  // nothing re-creates it, so expiry notifications silently stop until a worker is restarted
-  // (contract section 6: the worker scans every KEYS_EXPIRY_SCAN_EVERY). Usage keeps flowing.
-  // Expected: the scheduler is back within a scan interval (e.g. upsert it again on reconnect or on
-  // a timer; the upsert is idempotent).
+  // Regression: after Redis restarts without its data (a crash of a Redis without persistence, a
+  // failover to an empty replica) the BullMQ job scheduler of the expiry scan is gone. The worker
+  // upserts it again when its connection is ready again (and every minute), so scans resume.
   it("the expiry-scan scheduler is back after Redis restarts empty", async () => {
     const steps: Array<() => Promise<unknown>> = []
     try {
@@ -485,14 +502,10 @@ describe("faults", () => {
     }
   })
 
-  // BUG: usage is counted twice when Redis stalls (SIGSTOP here; in production a long fork or AOF
-  // rewrite, a network hiccup, a failover) for longer than the usage queue's 2 s add timeout. The
-  // add times out (packages/bullmq/src/BullMqUsageSink.ts, ADD_TIMEOUT, lines ~12-38) but stays
-  // queued on the connection and runs when Redis resumes, while packages/core/src/UsageRecorder.ts
-  // (`flush`, lines ~71-95) merges the failed batch back and sends it again under a NEW batch id:
-  // the usage_batches de-duplication cannot recognise it. Seen: 145 verifications counted as 155.
-  // Expected: nothing doubled; e.g. retry a failed batch under its original id (the job id and the
-  // usage_batches row then make the second delivery count nothing).
+  // Regression: Redis stalls (SIGSTOP here; in production a long fork, a network hiccup, a failover)
+  // longer than the usage queue's 2 s add timeout. The timed-out add still runs when Redis resumes,
+  // and the recorder retries the failed batch under its original id, so the job id and the
+  // usage_batches row make the second delivery count nothing.
   it("Redis stalled past the add timeout: every verification counted once", async () => {
     const steps: Array<() => Promise<unknown>> = []
     try {

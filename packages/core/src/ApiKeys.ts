@@ -35,7 +35,7 @@ import * as Cursor from "./Cursor.js"
 import { InvalidInput, invalidInputFromParseError, KeyNotFound, type StoreUnavailable } from "./Errors.js"
 import { randomBase62 } from "./internal/base62.js"
 import { containsSecretLike } from "./Redaction.js"
-import { Invalidations } from "./Invalidations.js"
+import { type InvalidationEvent, Invalidations } from "./Invalidations.js"
 import { KeyCache } from "./KeyCache.js"
 import * as KeyCacheModule from "./KeyCache.js"
 import * as KeyFormat from "./KeyFormat.js"
@@ -89,12 +89,16 @@ export interface AuditPage {
 export interface VerificationStats {
   readonly cacheHits: number
   readonly cacheMisses: number
+  /** Answers from a cached record while the store could not be reached and invalidations were down. */
+  readonly staleHits: number
   readonly outcomes: Readonly<Record<Verification.VerificationCode, number>>
 }
 
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 100
 export const MAX_GRACE_PERIOD = Duration.days(30)
+/** While the store is failing and invalidations are down, how long cached records answer before the store is tried again. */
+export const STORE_RETRY_MILLIS = 1_000
 
 export class ApiKeys extends Context.Tag("@keys/core/ApiKeys")<
   ApiKeys,
@@ -171,6 +175,13 @@ export const make = Effect.gen(function* () {
   }
   let cacheHits = 0
   let cacheMisses = 0
+  let staleHits = 0
+  // False between a `Lost` and the `Reset` that follows it: invalidations may be missed, so a
+  // cached record is only a fallback for when the store cannot answer.
+  let synchronized = true
+  // While unsynchronized, a store failure lets cached records answer directly until this time,
+  // so an outage is not probed by every request.
+  let storeDownUntilMillis = 0
   // Bumped by every eviction: a store read that started before one must not refill the cache
   // with what may be the pre-change record.
   let invalidationEpoch = 0
@@ -197,8 +208,31 @@ export const make = Effect.gen(function* () {
     const nowMillis = clock.unsafeCurrentTimeMillis()
     const cached = cache.get(hasher.sha256Hex(token), nowMillis)
     if (cached === undefined) return undefined
+    if (!synchronized) {
+      if (nowMillis >= storeDownUntilMillis) return undefined
+      staleHits++
+      return conclude(cached, nowMillis, options)
+    }
     cacheHits++
     return conclude(cached, nowMillis, options)
+  }
+
+  /**
+   * The store failed. A record still cached may answer (while synchronized it would have answered
+   * anyway; while unsynchronized this is the only time it may), and the store is left alone for
+   * `STORE_RETRY_MILLIS`.
+   */
+  const staleFallback = (
+    hash: string,
+    error: StoreUnavailable,
+    options: Verification.VerifyOptions | undefined
+  ): Effect.Effect<Verification.Verification, StoreUnavailable> => {
+    const nowMillis = clock.unsafeCurrentTimeMillis()
+    storeDownUntilMillis = nowMillis + STORE_RETRY_MILLIS
+    const cached = cache.get(hash, nowMillis)
+    if (cached === undefined) return Effect.fail(error)
+    staleHits++
+    return Effect.succeed(conclude(cached, nowMillis, options))
   }
 
   const load = (hash: string): Effect.Effect<Option.Option<ApiKeyRecord>, StoreUnavailable> =>
@@ -231,9 +265,12 @@ export const make = Effect.gen(function* () {
       const answered = verifyCached(plaintext, options)
       if (answered !== undefined) return Effect.succeed(answered)
       cacheMisses++
-      return Effect.map(load(hasher.sha256Hex(plaintext)), (found) =>
-        conclude(Option.getOrNull(found), clock.unsafeCurrentTimeMillis(), options)
-      )
+      const hash = hasher.sha256Hex(plaintext)
+      return Effect.matchEffect(load(hash), {
+        onFailure: (error) => staleFallback(hash, error, options),
+        onSuccess: (found) =>
+          Effect.succeed(conclude(Option.getOrNull(found), clock.unsafeCurrentTimeMillis(), options))
+      })
     })
 
   const evict = (hash: string): void => {
@@ -561,16 +598,24 @@ export const make = Effect.gen(function* () {
     verify,
     verifyCached,
     listAudit,
-    stats: () => ({ cacheHits, cacheMisses, outcomes: { ...outcomes } })
+    stats: () => ({ cacheHits, cacheMisses, staleHits, outcomes: { ...outcomes } })
   })
-  return {
-    service,
-    evict,
-    clear: () => {
-      invalidationEpoch++
-      cache.clear()
+  const onInvalidation = (event: InvalidationEvent): void => {
+    switch (event._tag) {
+      case "KeyChanged":
+        return evict(event.hash)
+      case "Lost":
+        synchronized = false
+        return
+      case "Reset":
+        invalidationEpoch++
+        cache.clear()
+        synchronized = true
+        storeDownUntilMillis = 0
+        return
     }
   }
+  return { service, onInvalidation }
 })
 
 /**
@@ -584,11 +629,11 @@ export const layer: Layer.Layer<
 > = Layer.scoped(
   ApiKeys,
   Effect.gen(function* () {
-    const { service, evict, clear } = yield* make
+    const { service, onInvalidation } = yield* make
     const invalidations = yield* Invalidations
     const events = yield* invalidations.subscribe
     yield* events.pipe(
-      Stream.runForEach((event) => Effect.sync(() => (event._tag === "Reset" ? clear() : evict(event.hash)))),
+      Stream.runForEach((event) => Effect.sync(() => onInvalidation(event))),
       Effect.forkScoped
     )
     return service

@@ -1,13 +1,18 @@
 /**
  * "Key changed" events across API instances. A store adapter announces every change atomically
- * with it; each instance evicts the key from its cache. `Reset` means events may have been missed
- * (the subscription dropped): the instance clears its whole cache.
+ * with it; each instance evicts the key from its cache.
+ *
+ * A subscription that drops emits `Lost`: from then on events may be missed, so the instance stops
+ * trusting its cache (each verification asks the store again, and a cached record is used only when
+ * the store cannot answer). Once subscribed again it emits `Reset`: events sent in the gap are gone,
+ * so the instance clears its whole cache and trusts it again.
  */
 import { Context, Effect, Layer, PubSub, type Scope, Stream } from "effect"
 import type { StoreUnavailable } from "./Errors.js"
 
 export type InvalidationEvent =
   | { readonly _tag: "KeyChanged"; readonly hash: string }
+  | { readonly _tag: "Lost" }
   | { readonly _tag: "Reset" }
 
 export class Invalidations extends Context.Tag("@keys/core/Invalidations")<

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
-import { ApiKeys, Invalidations, KeyFormat, KeyRepository } from "../src/index.js"
+import { Duration, Effect, Layer, PubSub, Redacted, Stream, TestClock } from "effect"
+import { ApiKeys, Errors, Invalidations, KeyFormat, KeyRepository } from "../src/index.js"
 import { InMemoryKeyRepository, TestKeys } from "../src/testing/index.js"
 
 const team = "team_a"
@@ -286,6 +286,101 @@ describe("ApiKeys", () => {
       expect((yield* keysB.verify(secretOf(created))).code).toBe("invalid_api_key")
     }).pipe(Effect.scoped)
   })
+
+  it.effect(
+    "while invalidations are down, cached keys are checked with the store, and answer alone only when it fails",
+    () =>
+      Effect.gen(function* () {
+        // One hub for both instances, which can drop notifications (a lost subscription) and carry
+        // the Lost/Reset events a store adapter emits.
+        const hub = yield* PubSub.unbounded<Invalidations.InvalidationEvent>()
+        let delivering = true
+        const invalidations: Invalidations.Invalidations["Type"] = {
+          publish: (hash) =>
+            delivering ? Effect.asVoid(PubSub.publish(hub, { _tag: "KeyChanged", hash })) : Effect.void,
+          subscribe: Effect.map(PubSub.subscribe(hub), (dequeue) => Stream.fromQueue(dequeue))
+        }
+        const emit = (event: Invalidations.InvalidationEvent) =>
+          Effect.zipRight(PubSub.publish(hub, event), settle)
+        const settle = Effect.repeatN(Effect.yieldNow(), 100)
+        const base = InMemoryKeyRepository.make({ invalidations })
+        let failing = false
+        let lookups = 0
+        const repository: InMemoryKeyRepository.InMemoryKeyRepository = {
+          ...base,
+          findByHash: (hash) =>
+            Effect.suspend(() => {
+              lookups++
+              return failing
+                ? Effect.fail(new Errors.StoreUnavailable({ message: "The key store is unavailable." }))
+                : base.findByHash(hash)
+            })
+        }
+        yield* TestClock.setTime(T0)
+        const instance = TestKeys.layer({
+          repository,
+          invalidations,
+          settings: { usageFlushInterval: Duration.minutes(10) }
+        })
+        const [a, b] = yield* Effect.all([Layer.build(instance), Layer.build(instance)])
+        const keysA = a.unsafeMap.get(ApiKeys.ApiKeys.key) as ApiKeys.ApiKeys["Type"]
+        const keysB = b.unsafeMap.get(ApiKeys.ApiKeys.key) as ApiKeys.ApiKeys["Type"]
+        const revoked = yield* keysA.create({ teamId: team, name: "Revoked in the gap" })
+        const warm = yield* keysA.create({ teamId: team, name: "Warm" })
+        const cold = yield* keysA.create({ teamId: team, name: "Never verified on B" })
+        const token = (created: { readonly secret: Redacted.Redacted<string> }) =>
+          Redacted.value(created.secret)
+        // Let B hear of the creations first: an eviction during a read stops it filling the cache.
+        yield* settle
+        expect((yield* keysB.verify(revoked.secret)).valid).toBe(true)
+        expect((yield* keysB.verify(warm.secret)).valid).toBe(true)
+        expect(keysB.verifyCached(token(revoked))?.valid).toBe(true)
+
+        // The subscription drops; a revoke on A is not heard by B.
+        delivering = false
+        yield* emit({ _tag: "Lost" })
+        yield* keysA.revoke(team, revoked.key.id)
+        yield* settle
+        // B no longer answers from its cache while the store can: the revocation is honoured.
+        expect(keysB.verifyCached(token(revoked))).toBeUndefined()
+        const before = lookups
+        expect((yield* keysB.verify(revoked.secret)).code).toBe("invalid_api_key")
+        expect((yield* keysB.verify(warm.secret)).valid).toBe(true)
+        expect(lookups - before).toBe(2)
+
+        // The store goes down as well: cached records answer, uncached keys get StoreUnavailable.
+        failing = true
+        expect((yield* keysB.verify(warm.secret)).valid).toBe(true)
+        expect((yield* keysB.verify(revoked.secret)).code).toBe("invalid_api_key")
+        const error = yield* Effect.flip(keysB.verify(cold.secret))
+        expect(error._tag).toBe("StoreUnavailable")
+        // Until the store is tried again, cached records answer synchronously, without a lookup.
+        const duringOutage = lookups
+        expect(keysB.verifyCached(token(warm))?.valid).toBe(true)
+        expect(lookups).toBe(duringOutage)
+        expect(keysB.stats().staleHits).toBe(3)
+        yield* TestClock.adjust(Duration.millis(ApiKeys.STORE_RETRY_MILLIS))
+        expect(keysB.verifyCached(token(warm))).toBeUndefined()
+        // A cached record is never used past its TTL, outage or not.
+        yield* TestClock.adjust(Duration.seconds(60))
+        expect((yield* Effect.flip(keysB.verify(warm.secret)))._tag).toBe("StoreUnavailable")
+
+        // Subscribed again: B clears its cache and trusts it again.
+        failing = false
+        delivering = true
+        expect((yield* keysB.verify(warm.secret)).valid).toBe(true)
+        yield* emit({ _tag: "Reset" })
+        expect(keysB.verifyCached(token(warm))).toBeUndefined()
+        expect((yield* keysB.verify(warm.secret)).valid).toBe(true)
+        const hits = keysB.stats().cacheHits
+        expect(keysB.verifyCached(token(warm))?.valid).toBe(true)
+        expect(keysB.stats().cacheHits).toBe(hits + 1)
+        // Synchronized again, a store failure no longer lets the cache vouch beyond its normal use.
+        failing = true
+        expect((yield* Effect.flip(keysB.verify(cold.secret)))._tag).toBe("StoreUnavailable")
+        expect(keysB.stats().staleHits).toBe(3)
+      }).pipe(Effect.scoped)
+  )
 
   it.effect("validates input with the field named", () =>
     withKeys(

@@ -4,9 +4,9 @@
  *
  * Each subscription listens on a dedicated `pg` client rather than `PgClient.listen`: the latter never
  * notices when its backend is killed and hangs forever, whereas a raw client reports the loss within
- * milliseconds. A lost connection means notifications may have been missed, so the stream emits
- * `Reset` at once (the consumer clears its cache), reconnects with a capped backoff, and emits `Reset`
- * again once listening, because anything sent while it was down is gone.
+ * milliseconds. A lost connection means notifications may be missed, so the stream emits `Lost` at
+ * once (the consumer stops trusting its cache), reconnects with a capped backoff, and emits `Reset`
+ * once listening again (the consumer clears its cache), because anything sent in the gap is gone.
  */
 import { SqlClient } from "@effect/sql"
 import { Errors, Invalidations } from "@keys/core"
@@ -36,6 +36,7 @@ export interface PgInvalidationsOptions {
 
 type InvalidationEvent = Invalidations.InvalidationEvent
 
+const LOST: InvalidationEvent = { _tag: "Lost" }
 const RESET: InvalidationEvent = { _tag: "Reset" }
 
 /** 100 ms, doubling, jittered so a fleet that lost the same server does not reconnect in lockstep; at most 2 s. */
@@ -147,21 +148,24 @@ const superviseListener = (
     Effect.retry(reconnectSchedule)
   )
   const onLoss = (reason: string) =>
-    Effect.logWarning("invalidation listener lost its connection; clearing caches and reconnecting", reason)
+    Effect.logWarning(
+      "invalidation listener lost its connection; verifying against the store until it reconnects",
+      reason
+    )
 
   return holdConnection(open, Deferred.succeed(listening, undefined)).pipe(
     Effect.tap(onLoss),
     Effect.catchAll((error) =>
       Effect.logWarning(
-        "invalidation listener could not connect; clearing caches and retrying",
+        "invalidation listener could not connect; verifying against the store until it does",
         error.message
       )
     ),
-    // Releases `subscribe` even when the first attempt failed: the Reset that follows covers the gap.
+    // Releases `subscribe` even when the first attempt failed: the Lost that follows covers the gap.
     Effect.zipRight(Deferred.succeed(listening, undefined)),
     Effect.zipRight(
       Effect.forever(
-        emit(RESET).pipe(
+        emit(LOST).pipe(
           Effect.zipRight(
             holdConnection(
               reconnect,

@@ -132,7 +132,7 @@ describe("PgInvalidations", () => {
       })
     )
 
-    it.scoped("emits Reset when the listener's backend is killed, and Reset again once listening again", () =>
+    it.scoped("emits Lost when the listener's backend is killed, and Reset once listening again", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const invalidations = yield* Invalidations.Invalidations
@@ -143,7 +143,7 @@ describe("PgInvalidations", () => {
           where application_name = 'keys-invalidations' and datname = current_database()`
         expect(killed).toEqual([{ killed: true }])
 
-        expect(yield* next(received)).toEqual({ _tag: "Reset" })
+        expect(yield* next(received)).toEqual({ _tag: "Lost" })
         expect(yield* next(received)).toEqual({ _tag: "Reset" })
         yield* invalidations.publish(hashOf("b"))
         expect(yield* next(received)).toEqual({ _tag: "KeyChanged", hash: hashOf("b") })
@@ -160,7 +160,7 @@ describe("PgInvalidations", () => {
         yield* sql`
           select pg_terminate_backend(pid) from pg_stat_activity
           where application_name = 'keys-invalidations' and datname = current_database()`
-        expect(yield* next(received)).toEqual({ _tag: "Reset" })
+        expect(yield* next(received)).toEqual({ _tag: "Lost" })
 
         // Bounded: long enough for the immediate attempt and a backed-off one to be refused.
         yield* Effect.sleep("400 millis")
@@ -200,7 +200,7 @@ describe("PgInvalidations", () => {
         yield* sql`
           select pg_terminate_backend(pid) from pg_stat_activity
           where application_name = 'keys-invalidations' and datname = current_database()`
-        expect(yield* next(received)).toEqual({ _tag: "Reset" })
+        expect(yield* next(received)).toEqual({ _tag: "Lost" })
 
         yield* Scope.close(scope, Exit.void).pipe(
           Effect.timeoutFail({ duration: WAIT, onTimeout: () => "scope close hung" })
@@ -209,7 +209,7 @@ describe("PgInvalidations", () => {
       })
     )
 
-    it.scoped("subscribing to an unreachable database returns at once with a Reset, and never fails", () =>
+    it.scoped("subscribing to an unreachable database returns at once with Lost, and never fails", () =>
       Effect.gen(function* () {
         const { url } = yield* TestDatabase
         // Port 1 refuses connections: nothing listens there.
@@ -217,7 +217,7 @@ describe("PgInvalidations", () => {
         unreachable.port = "1"
         const invalidations = yield* PgInvalidations.make({ url: Redacted.make(unreachable.toString()) })
         const received = yield* collect(yield* invalidations.subscribe)
-        expect(yield* next(received)).toEqual({ _tag: "Reset" })
+        expect(yield* next(received)).toEqual({ _tag: "Lost" })
       })
     )
   })
