@@ -2,15 +2,23 @@
 import type { ServerResponse } from "node:http"
 import { ApiErrors } from "@keys/http"
 
-const JSON_HEADERS = { "content-type": "application/json" }
-
+/**
+ * With its length known, the answer goes out unchunked, headers and body in one socket write
+ * (a chunked one takes a writev of four buffers).
+ */
 export const sendJson = (
   res: ServerResponse,
   status: number,
   body: string,
   headers?: Record<string, string>
 ): void => {
-  res.writeHead(status, headers === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...headers })
+  const length = String(Buffer.byteLength(body))
+  res.writeHead(
+    status,
+    headers === undefined
+      ? { "content-type": "application/json", "content-length": length }
+      : { "content-type": "application/json", "content-length": length, ...headers }
+  )
   res.end(body)
 }
 
