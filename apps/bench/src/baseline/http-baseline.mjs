@@ -1,11 +1,12 @@
 // The baseline of the HTTP figures: bare node:http doing what verification minimally must (read the
 // body, one SHA-256, one Map.get) and nothing else. Tokens come from the file BASELINE_TOKENS_FILE
 // (one per line); it listens on PORT.
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 
-const hashOf = (token) => createHash("sha256").update(token).digest("hex")
+// The same one-shot SHA-256 the core uses (`sha256Hex` of @keys/core/node).
+const hashOf = (token) => hash("sha256", token, "hex")
 const tokens = readFileSync(process.env.BASELINE_TOKENS_FILE, "utf8").split("\n").filter(Boolean)
 const keys = new Map(tokens.map((token) => [hashOf(token), { id: token.slice(0, 12) }]))
 

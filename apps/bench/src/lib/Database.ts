@@ -3,7 +3,8 @@
  * named after the run so the harness can drop anything left behind; keys inserted straight in SQL
  * (real tokens, real SHA-256 hashes, `unnest` batches); statement counting; server statistics.
  */
-import { createHash, randomBytes } from "node:crypto"
+import { sha256Hex as hashWithTheCore } from "@keys/core/node"
+import { randomBytes } from "node:crypto"
 import { PgClient } from "@effect/sql-pg"
 import type { ApiKey } from "@keys/core"
 import { KeyFormat } from "@keys/core"
@@ -158,7 +159,8 @@ const pooledRandom = () => {
 }
 const nextBytes = pooledRandom()
 
-export const sha256Hex = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex")
+/** The very SHA-256 the core hashes with, so baselines and ours share the primitive. */
+export const sha256Hex = hashWithTheCore
 
 export const newToken = (): string => KeyFormat.generate(format, PREFIX, nextBytes)
 
