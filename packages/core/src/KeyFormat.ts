@@ -176,20 +176,23 @@ const REFUSED: Readonly<Record<MalformedReason, Either.Either<ParsedKey, Malform
  */
 const bodyAndChecksum = (token: string, prefixLength: number): "alphabet" | "checksum" | undefined => {
   const end = token.length - CHECKSUM_LENGTH
-  let crc = 0xffffffff
+  // -1, not 0xffffffff: the register stays a small integer, which keeps the loop on int32 math
+  // (about twice as fast); `~crc >>> 0` below is the same final XOR.
+  let crc = -1
   for (let i = 0; i < prefixLength; i++) crc = CRC32_TABLE[(crc ^ token.charCodeAt(i)) & 0xff]! ^ (crc >>> 8)
   for (let i = prefixLength; i < end; i++) {
     const code = token.charCodeAt(i)
     if (base62Value(code) < 0) return "alphabet"
     crc = CRC32_TABLE[(crc ^ code) & 0xff]! ^ (crc >>> 8)
   }
-  crc = (crc ^ 0xffffffff) >>> 0
+  let rest = ~crc >>> 0
   let mismatch = false
   for (let i = token.length - 1; i >= end; i--) {
     const digit = base62Value(token.charCodeAt(i))
     if (digit < 0) return "alphabet"
-    if (digit !== crc % 62) mismatch = true
-    crc = Math.floor(crc / 62)
+    const quotient = Math.floor(rest / 62)
+    if (digit !== rest - quotient * 62) mismatch = true
+    rest = quotient
   }
   return mismatch ? "checksum" : undefined
 }

@@ -52,7 +52,7 @@ const grants = (granted: string, required: string): boolean => {
  */
 export const holds = (granted: ReadonlyArray<string> | null, required: string): boolean => {
   if (granted === null) return !isManagement(required)
-  for (const scope of granted) if (grants(scope, required)) return true
+  for (let i = 0; i < granted.length; i++) if (grants(granted[i]!, required)) return true
   return false
 }
 
@@ -62,13 +62,17 @@ export const missing = (
   required: ReadonlyArray<string>
 ): ReadonlyArray<string> => {
   let absent: Array<string> | undefined
-  for (const scope of required) {
+  for (let i = 0; i < required.length; i++) {
+    const scope = required[i]!
     if (holds(granted, scope)) continue
     absent ??= []
     absent.push(scope)
   }
-  return absent ?? []
+  return absent ?? NONE_MISSING
 }
+
+// Shared so the common answer (nothing missing) allocates nothing on the verification path.
+const NONE_MISSING: ReadonlyArray<string> = Object.freeze([])
 
 /**
  * Checks granted scopes against a catalogue of product scopes (`KEYS_SCOPES`); management scopes are

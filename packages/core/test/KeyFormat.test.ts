@@ -2,6 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import { KeyFormat } from "../src/index.js"
 import { webCrypto } from "../src/SecureRandom.js"
+import { crc32 } from "../src/internal/crc32.js"
+import { encodeFixed } from "../src/internal/base62.js"
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 const bytesFrom = (seed: ReadonlyArray<number>) => {
@@ -10,6 +12,16 @@ const bytesFrom = (seed: ReadonlyArray<number>) => {
 }
 
 describe("KeyFormat", () => {
+  it("checksums with the standard CRC-32 (IEEE), written as 6 base62 digits", () => {
+    // The catalogued check value of CRC-32/ISO-HDLC.
+    expect(crc32("123456789")).toBe(0xcbf43926)
+    expect(crc32("")).toBe(0)
+    const token = KeyFormat.generate(KeyFormat.defaultFormat, "sk_live_", webCrypto.nextBytes)
+    const body = token.slice(0, -6)
+    expect(token.slice(-6)).toBe(encodeFixed(crc32(body), 6))
+    expect(Either.isRight(KeyFormat.parse(KeyFormat.defaultFormat, token))).toBe(true)
+  })
+
   it("mints default keys matching the contract's regex", () => {
     for (const prefix of ["sk_live_", "sk_test_"]) {
       const token = KeyFormat.generate(KeyFormat.defaultFormat, prefix, webCrypto.nextBytes)

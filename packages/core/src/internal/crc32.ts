@@ -11,7 +11,7 @@ export const CRC32_TABLE = (() => {
 
 /** CRC-32 of the UTF-16 code units of an ASCII string (keys are ASCII by construction). */
 export const crc32 = (text: string, end = text.length): number => {
-  let crc = 0xffffffff
+  let crc = -1
   for (let i = 0; i < end; i++) crc = CRC32_TABLE[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8)
-  return (crc ^ 0xffffffff) >>> 0
+  return ~crc >>> 0
 }
