@@ -160,6 +160,7 @@ export const make = Effect.gen(function* () {
   const clock = yield* Effect.clock
   const format = settings.keyFormat
   const cacheTtlMillis = Duration.toMillis(settings.cacheTtl)
+  const staleIfErrorMillis = Duration.toMillis(settings.cacheStaleIfError)
   const negativeTtlMillis = Math.min(Duration.toMillis(settings.negativeCacheTtl), cacheTtlMillis)
 
   const now = (): Date => new Date(clock.unsafeCurrentTimeMillis())
@@ -179,9 +180,12 @@ export const make = Effect.gen(function* () {
   // False between a `Lost` and the `Reset` that follows it: invalidations may be missed, so a
   // cached record is only a fallback for when the store cannot answer.
   let synchronized = true
+  let lostAtMillis = 0
   // While unsynchronized, a store failure lets cached records answer directly until this time,
   // so an outage is not probed by every request.
   let storeDownUntilMillis = 0
+  /** Unsynchronized for no longer than the stale-if-error allowance (`KEYS_CACHE_STALE_IF_ERROR_MS`). */
+  const mayServeStale = (nowMillis: number): boolean => nowMillis - lostAtMillis < staleIfErrorMillis
   // Bumped by every eviction: a store read that started before one must not refill the cache
   // with what may be the pre-change record.
   let invalidationEpoch = 0
@@ -209,7 +213,7 @@ export const make = Effect.gen(function* () {
     const cached = cache.get(hasher.sha256Hex(token), nowMillis)
     if (cached === undefined) return undefined
     if (!synchronized) {
-      if (nowMillis >= storeDownUntilMillis) return undefined
+      if (nowMillis >= storeDownUntilMillis || !mayServeStale(nowMillis)) return undefined
       staleHits++
       return conclude(cached, nowMillis, options)
     }
@@ -219,8 +223,8 @@ export const make = Effect.gen(function* () {
 
   /**
    * The store failed. A record still cached may answer (while synchronized it would have answered
-   * anyway; while unsynchronized this is the only time it may), and the store is left alone for
-   * `STORE_RETRY_MILLIS`.
+   * anyway; while unsynchronized only now, and only within the stale-if-error allowance), and the
+   * store is left alone for `STORE_RETRY_MILLIS`.
    */
   const staleFallback = (
     hash: string,
@@ -229,6 +233,7 @@ export const make = Effect.gen(function* () {
   ): Effect.Effect<Verification.Verification, StoreUnavailable> => {
     const nowMillis = clock.unsafeCurrentTimeMillis()
     storeDownUntilMillis = nowMillis + STORE_RETRY_MILLIS
+    if (!synchronized && !mayServeStale(nowMillis)) return Effect.fail(error)
     const cached = cache.get(hash, nowMillis)
     if (cached === undefined) return Effect.fail(error)
     staleHits++
@@ -605,6 +610,7 @@ export const make = Effect.gen(function* () {
       case "KeyChanged":
         return evict(event.hash)
       case "Lost":
+        if (synchronized) lostAtMillis = clock.unsafeCurrentTimeMillis()
         synchronized = false
         return
       case "Reset":

@@ -13,6 +13,12 @@ export interface Settings {
   readonly scopeCatalogue: ReadonlySet<string> | null
   readonly cacheTtl: Duration.Duration
   readonly cacheMaxEntries: number
+  /**
+   * How long after its invalidation feed drops an instance may still answer from its cache when the
+   * store cannot answer (a database restart). Zero refuses instead (503): strict revocation even
+   * when this instance is cut off from the database while others are not.
+   */
+  readonly cacheStaleIfError: Duration.Duration
   /** How long an unknown hash stays cached as a miss. */
   readonly negativeCacheTtl: Duration.Duration
   readonly usageFlushInterval: Duration.Duration
@@ -29,6 +35,7 @@ export const defaults: Settings = {
   scopeCatalogue: null,
   cacheTtl: Duration.seconds(60),
   cacheMaxEntries: 100_000,
+  cacheStaleIfError: Duration.seconds(30),
   negativeCacheTtl: Duration.seconds(5),
   usageFlushInterval: Duration.seconds(1),
   usageMaxPendingKeys: 100_000,
@@ -101,6 +108,10 @@ export const fromEnv: Config.Config<Settings> = Config.all({
   scopeCatalogue: Config.option(scopeCatalogue).pipe(Config.map(Option.getOrNull)),
   cacheTtl: Config.withDefault(millisOrDuration("KEYS_CACHE_TTL_MS"), defaults.cacheTtl),
   cacheMaxEntries: Config.withDefault(positiveInt("KEYS_CACHE_MAX"), defaults.cacheMaxEntries),
+  cacheStaleIfError: Config.withDefault(
+    millisOrDuration("KEYS_CACHE_STALE_IF_ERROR_MS"),
+    defaults.cacheStaleIfError
+  ),
   negativeCacheTtl: Config.succeed(defaults.negativeCacheTtl),
   usageFlushInterval: Config.withDefault(
     millisOrDuration("KEYS_USAGE_FLUSH_MS"),

@@ -320,7 +320,8 @@ describe("ApiKeys", () => {
         const instance = TestKeys.layer({
           repository,
           invalidations,
-          settings: { usageFlushInterval: Duration.minutes(10) }
+          // An allowance past the TTL, so the TTL's own bound shows below.
+          settings: { usageFlushInterval: Duration.minutes(10), cacheStaleIfError: Duration.minutes(5) }
         })
         const [a, b] = yield* Effect.all([Layer.build(instance), Layer.build(instance)])
         const keysA = a.unsafeMap.get(ApiKeys.ApiKeys.key) as ApiKeys.ApiKeys["Type"]
@@ -380,6 +381,55 @@ describe("ApiKeys", () => {
         expect((yield* Effect.flip(keysB.verify(cold.secret)))._tag).toBe("StoreUnavailable")
         expect(keysB.stats().staleHits).toBe(3)
       }).pipe(Effect.scoped)
+  )
+
+  it.effect("answers from a stale cache only within the stale-if-error allowance after Lost", () =>
+    Effect.gen(function* () {
+      const hub = yield* PubSub.unbounded<Invalidations.InvalidationEvent>()
+      const invalidations: Invalidations.Invalidations["Type"] = {
+        publish: (hash) => Effect.asVoid(PubSub.publish(hub, { _tag: "KeyChanged", hash })),
+        subscribe: Effect.map(PubSub.subscribe(hub), (dequeue) => Stream.fromQueue(dequeue))
+      }
+      const settle = Effect.repeatN(Effect.yieldNow(), 10)
+      const base = InMemoryKeyRepository.make({ invalidations })
+      let failing = false
+      const repository: InMemoryKeyRepository.InMemoryKeyRepository = {
+        ...base,
+        findByHash: (hash) =>
+          failing
+            ? Effect.fail(new Errors.StoreUnavailable({ message: "The key store is unavailable." }))
+            : base.findByHash(hash)
+      }
+      yield* TestClock.setTime(T0)
+      const build = (cacheStaleIfError: Duration.Duration) =>
+        Effect.map(
+          Layer.build(
+            TestKeys.layer({
+              repository,
+              invalidations,
+              settings: { usageFlushInterval: Duration.minutes(10), cacheStaleIfError }
+            })
+          ),
+          (context) => context.unsafeMap.get(ApiKeys.ApiKeys.key) as ApiKeys.ApiKeys["Type"]
+        )
+      const lenient = yield* build(Duration.seconds(30))
+      const strict = yield* build(Duration.zero)
+      const created = yield* lenient.create({ teamId: team, name: "Warm" })
+      yield* settle
+      expect((yield* lenient.verify(created.secret)).valid).toBe(true)
+      expect((yield* strict.verify(created.secret)).valid).toBe(true)
+
+      yield* Effect.zipRight(PubSub.publish(hub, { _tag: "Lost" }), settle)
+      failing = true
+      // Zero allowance: the strict instance refuses what it cannot check (a 503 over HTTP).
+      expect((yield* Effect.flip(strict.verify(created.secret)))._tag).toBe("StoreUnavailable")
+      yield* TestClock.adjust(Duration.seconds(29))
+      expect((yield* lenient.verify(created.secret)).valid).toBe(true)
+      // Past the allowance the cached record, though within its TTL, no longer answers.
+      yield* TestClock.adjust(Duration.seconds(2))
+      expect(lenient.verifyCached(Redacted.value(created.secret))).toBeUndefined()
+      expect((yield* Effect.flip(lenient.verify(created.secret)))._tag).toBe("StoreUnavailable")
+    }).pipe(Effect.scoped)
   )
 
   it.effect("validates input with the field named", () =>

@@ -14,6 +14,7 @@ describe("KeysConfig", () => {
       expect(settings.keyFormat).toBe(KeyFormat.defaultFormat)
       expect(settings.scopeCatalogue).toBeNull()
       expect(Duration.toMillis(settings.cacheTtl)).toBe(60_000)
+      expect(Duration.toMillis(settings.cacheStaleIfError)).toBe(30_000)
       expect(settings.cacheMaxEntries).toBe(100_000)
       expect(Duration.toMillis(settings.usageFlushInterval)).toBe(1000)
       expect(settings.expiryThresholds.map(Duration.toMillis)).toEqual([604_800_000, 86_400_000, 0])
@@ -29,6 +30,7 @@ describe("KeysConfig", () => {
           KEYS_SCOPES: "send, read,cancel",
           KEYS_CACHE_TTL_MS: "5000",
           KEYS_CACHE_MAX: "10",
+          KEYS_CACHE_STALE_IF_ERROR_MS: "0",
           KEYS_USAGE_FLUSH_MS: "250ms",
           KEYS_EXPIRY_THRESHOLDS: "3d,0",
           KEYS_EXPIRY_SCAN_EVERY: "5m"
@@ -38,6 +40,7 @@ describe("KeysConfig", () => {
       expect([...(settings.scopeCatalogue ?? [])]).toEqual(["send", "read", "cancel"])
       expect(Duration.toMillis(settings.cacheTtl)).toBe(5000)
       expect(settings.cacheMaxEntries).toBe(10)
+      expect(Duration.toMillis(settings.cacheStaleIfError)).toBe(0)
       expect(Duration.toMillis(settings.usageFlushInterval)).toBe(250)
       expect(settings.expiryThresholds.map(Duration.toMillis)).toEqual([259_200_000, 0])
       expect(Duration.toMillis(settings.expiryScanEvery)).toBe(300_000)
@@ -49,6 +52,7 @@ describe("KeysConfig", () => {
       for (const [name, value] of [
         ["KEYS_KEY_FORMAT", "stripe"],
         ["KEYS_CACHE_MAX", "-1"],
+        ["KEYS_CACHE_STALE_IF_ERROR_MS", "a while"],
         ["KEYS_EXPIRY_SCAN_EVERY", "1w"],
         ["KEYS_SCOPES", "Send"],
         ["KEYS_EXPIRY_THRESHOLDS", "soon"]
