@@ -225,4 +225,17 @@ describe("expiry notifications through BullMQ", () => {
     const job = await queue.getJob(deliveryId)
     expect(await job?.getState()).toBe("failed")
   })
+  it("the scan also forgets usage-batch ids applied more than 7 days ago, and keeps the rest", async () => {
+    const { database, redis } = await setup()
+    const receiver = await receiverFor()
+    const worker = await startWorker(database.url, redis, scanFast, webhook(receiver))
+    onCleanup(worker.close)
+    await database.pool.query(
+      "insert into usage_batches (id, applied_at) values ('ub_old', now() - interval '8 days'), ('ub_recent', now() - interval '6 days'), ('ub_new', now())"
+    )
+    // The job scheduler's own scans may get there first; after this one, the old id is gone.
+    await worker.run(Effect.flatMap(ExpiryNotifications.ExpiryNotifications, (n) => n.scan))
+    const { rows } = await database.pool.query<{ id: string }>("select id from usage_batches order by id")
+    expect(rows.map((row) => row.id)).toEqual(["ub_new", "ub_recent"])
+  })
 })

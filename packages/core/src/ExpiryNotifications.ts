@@ -29,11 +29,18 @@ export class DeliveryQueue extends Context.Tag("@keys/core/DeliveryQueue")<
 export interface ScanResult {
   readonly claimed: number
   readonly enqueued: number
+  /** Usage-batch ids forgotten by this scan's housekeeping. */
+  readonly forgottenBatches: number
 }
 
 export type DeliveryOutcome = "delivered" | "already-delivered" | "dead" | "unknown"
 
 export const SCAN_LIMIT = 10_000
+/**
+ * How long applied usage-batch ids are kept for the replay guard: far beyond any retry (BullMQ's
+ * backoff ends within minutes, the API's recorder retries for as long as its queue is down).
+ */
+export const USAGE_BATCH_RETENTION = Duration.days(7)
 const RELAY_LIMIT = 1_000
 
 export class ExpiryNotifications extends Context.Tag("@keys/core/ExpiryNotifications")<
@@ -78,9 +85,24 @@ export const make = Effect.gen(function* () {
     const windows = Expiry.windows(now(), expiryThresholds)
     const claims = yield* repository.claimExpiryNotifications(windows, { scanId, limit: SCAN_LIMIT })
     const enqueued = yield* relay
-    if (claims.length > 0)
-      yield* Effect.logInfo("expiry scan").pipe(Effect.annotateLogs({ claimed: claims.length, enqueued }))
-    return { claimed: claims.length, enqueued }
+    // Housekeeping rides on the scan's schedule: a failure here must not fail the scan.
+    const forgottenBatches = yield* repository
+      .forgetUsageBatches(USAGE_BATCH_RETENTION)
+      .pipe(
+        Effect.catchAll((error) =>
+          Effect.as(
+            Effect.logWarning("forgetting old usage batches failed").pipe(
+              Effect.annotateLogs({ error: error.message })
+            ),
+            0
+          )
+        )
+      )
+    if (claims.length > 0 || forgottenBatches > 0)
+      yield* Effect.logInfo("expiry scan").pipe(
+        Effect.annotateLogs({ claimed: claims.length, enqueued, forgottenBatches })
+      )
+    return { claimed: claims.length, enqueued, forgottenBatches }
   })
 
   const deliver = (id: string) =>

@@ -2,7 +2,7 @@
  * The storage port: keys, their audit trail, usage and expiry claims. Every mutating method is
  * atomic with its audit event and announces the change to other instances (see `Invalidations`).
  */
-import { Context, type Effect, type Option } from "effect"
+import { Context, type Duration, type Effect, type Option } from "effect"
 import type { ApiKeyRecord, Environment, KeyStatus, Metadata } from "./ApiKey.js"
 import type { AuditEvent } from "./AuditEvent.js"
 import type { Position } from "./Cursor.js"
@@ -100,6 +100,11 @@ export class KeyRepository extends Context.Tag("@keys/core/KeyRepository")<
      * forward, and a batch id already applied adds no counts again.
      */
     readonly applyUsageBatches: (batches: ReadonlyArray<UsageBatch>) => Effect.Effect<void, StoreUnavailable>
+    /**
+     * Forgets the ids of batches applied more than `retention` ago by the store's own clock (the
+     * replay guard needs them only while a retry could bring them back); answers how many.
+     */
+    readonly forgetUsageBatches: (retention: Duration.Duration) => Effect.Effect<number, StoreUnavailable>
     /**
      * Claims the (key, threshold) pairs due in `windows` that no scan has claimed before, and records
      * one pending delivery per (team, threshold) of this scan, atomically: concurrent scans never

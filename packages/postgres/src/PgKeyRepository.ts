@@ -216,6 +216,17 @@ export const make = (options: Options = {}): Effect.Effect<Repository, never, Sq
         )
       )
 
+    const forgetUsageBatches: Repository["forgetUsageBatches"] = (retention) =>
+      run(
+        sql<{ readonly forgotten: number }>`
+          with gone as (
+            delete from usage_batches
+            where applied_at < now() - make_interval(secs => ${Duration.toMillis(retention) / 1000})
+            returning 1
+          )
+          select count(*)::int as forgotten from gone`.pipe(Effect.map((rows) => rows[0]?.forgotten ?? 0))
+      )
+
     const applyUsageBatches: Repository["applyUsageBatches"] = (batches) => {
       const rows = batches.flatMap((batch) => batch.entries.map((entry) => ({ batchId: batch.id, entry })))
       if (rows.length === 0) return Effect.void
@@ -348,6 +359,7 @@ export const make = (options: Options = {}): Effect.Effect<Repository, never, Sq
       revoke,
       roll,
       applyUsageBatches,
+      forgetUsageBatches,
       claimExpiryNotifications,
       dailyUsage,
       listAudit,

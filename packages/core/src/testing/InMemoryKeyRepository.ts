@@ -2,7 +2,7 @@
  * The `KeyRepository` in process memory: for tests, demos and platform teams' own tests. Follows
  * the same semantics as the Postgres adapter (the shared behaviour suite runs against both).
  */
-import { Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import type { ApiKeyRecord } from "../ApiKey.js"
 import { statusAt } from "../ApiKey.js"
 import type { AuditEvent } from "../AuditEvent.js"
@@ -34,7 +34,8 @@ export const make = (
   const byId = new Map<string, ApiKeyRecord>()
   const idByHash = new Map<string, string>()
   const auditEvents: Array<AuditEvent> = []
-  const appliedBatches = new Set<string>()
+  // Batch id → when it was applied (wall clock, as the database's `now()`).
+  const appliedBatches = new Map<string, number>()
   const daily = new Map<string, number>()
   const claims = new Set<string>()
   let statementsApplied = 0
@@ -75,7 +76,7 @@ export const make = (
 
   const applyOne = (batch: UsageBatch): void => {
     const firstTime = !appliedBatches.has(batch.id)
-    appliedBatches.add(batch.id)
+    if (firstTime) appliedBatches.set(batch.id, Date.now())
     for (const entry of batch.entries) {
       const record = byId.get(entry.keyId)
       if (record === undefined) continue
@@ -173,6 +174,17 @@ export const make = (
       Effect.sync(() => {
         if (batches.length > 0) statementsApplied++
         for (const batch of batches) applyOne(batch)
+      }),
+    forgetUsageBatches: (retention) =>
+      Effect.sync(() => {
+        const cutoff = Date.now() - Duration.toMillis(retention)
+        let forgotten = 0
+        for (const [id, appliedAt] of appliedBatches) {
+          if (appliedAt >= cutoff) continue
+          appliedBatches.delete(id)
+          forgotten++
+        }
+        return forgotten
       }),
     claimExpiryNotifications: (windows, { scanId, limit }) =>
       Effect.sync(() => {

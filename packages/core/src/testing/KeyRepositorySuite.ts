@@ -4,7 +4,7 @@
  * so the suite can share one database with other tests.
  */
 import { expect, layer } from "@effect/vitest"
-import { Effect, Option, type Layer } from "effect"
+import { Duration, Effect, Option, type Layer } from "effect"
 import type { ApiKeyRecord } from "../ApiKey.js"
 import type { AuditEvent } from "../AuditEvent.js"
 import * as Expiry from "../Expiry.js"
@@ -357,6 +357,32 @@ export const keyRepositorySuite = <E>(name: string, repositoryLayer: Layer.Layer
         expect(yield* repository.dailyUsage(uid("team"), b.id, 30)).toEqual([])
         yield* repository.applyUsageBatches([{ id: uid("ub"), entries: [] }])
         yield* repository.applyUsageBatches([])
+      })
+    )
+
+    it.effect("forgets applied batch ids older than a cutoff, and only those", () =>
+      Effect.gen(function* () {
+        const repository = yield* KeyRepository
+        const teamId = uid("team")
+        const key = makeRecord({ teamId })
+        yield* insert(key)
+        const batch = { id: uid("ub"), entries: [{ keyId: key.id, lastUsedAt: at(HOUR), count: 4 }] }
+        const counted = Effect.map(repository.dailyUsage(teamId, key.id, 30), (days) => days[0]?.count ?? 0)
+        yield* repository.applyUsageBatches([batch])
+
+        // Applied just now: an hour's retention keeps it, so a replay still counts nothing.
+        yield* repository.forgetUsageBatches(Duration.hours(1))
+        yield* repository.applyUsageBatches([batch])
+        expect(yield* counted).toBe(4)
+
+        // Once past the retention it is forgotten; a replay after that would count again, which
+        // is why the retention must outlast every retry.
+        // Wall-clock time: the store's own clock judges the retention (TestClock would not move it).
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+        expect(yield* repository.forgetUsageBatches(Duration.millis(10))).toBeGreaterThanOrEqual(1)
+        expect(yield* repository.forgetUsageBatches(Duration.millis(10))).toBe(0)
+        yield* repository.applyUsageBatches([batch])
+        expect(yield* counted).toBe(8)
       })
     )
 
