@@ -8,7 +8,7 @@
  *   delivery is recorded dead.
  */
 import { randomUUID } from "node:crypto"
-import { ExpiryNotifications, KeyRepository, KeysConfig, type Usage } from "@keys/core"
+import { ExpiryNotifications, KeyRepository, KeysConfig, Usage } from "@keys/core"
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
 import { Duration, Effect, Either, Exit, Runtime, Schedule } from "effect"
 import { DELIVERIES, DELIVERY_ATTEMPTS, decodeUsageBatch, EXPIRY_SCAN, USAGE } from "./Queues.js"
@@ -39,6 +39,14 @@ export const makeStats = (): WorkerStats => ({
   dead: 0,
   durations: {}
 })
+
+/** Entries merged into one usage statement at most (plus the last batch taken). */
+export const MAX_ENTRIES_PER_STATEMENT = 2 * Usage.MAX_ENTRIES_PER_BATCH
+
+const entriesOf = (job: Job): number => {
+  const entries = (job.data as { readonly entries?: unknown } | undefined)?.entries
+  return Array.isArray(entries) ? entries.length : 0
+}
 
 const timed = (stats: WorkerStats, name: string, started: number) => {
   const entry = stats.durations[name] ?? { count: 0, seconds: 0 }
@@ -80,14 +88,18 @@ export const runUsage = (stats: WorkerStats, options: { readonly maxBatchesPerSt
       const token = randomUUID()
       const max = options.maxBatchesPerStatement ?? 100
 
+      // Batches waiting are merged into one statement, up to `max` of them and about
+      // MAX_ENTRIES_PER_STATEMENT entries, so a statement stays well within the store's timeout.
       const takeWaiting = Effect.promise(async () => {
         const first: Job | undefined = await worker.getNextJob(token, { block: true })
         if (first === undefined) return []
         const jobs = [first]
-        while (jobs.length < max) {
+        let entries = entriesOf(first)
+        while (jobs.length < max && entries < MAX_ENTRIES_PER_STATEMENT) {
           const next: Job | undefined = await worker.getNextJob(token, { block: false })
           if (next === undefined) break
           jobs.push(next)
+          entries += entriesOf(next)
         }
         return jobs
       })

@@ -13,6 +13,7 @@ import {
   KeysConfig,
   Notifier,
   SecureRandom,
+  Usage,
   UsageSink
 } from "@keys/core"
 import { InMemoryKeyRepository, TestKeys } from "@keys/core/testing"
@@ -137,6 +138,43 @@ describe("usage batches", () => {
       timeout: 5_000,
       message: "three completed jobs"
     })
+  })
+
+  it("big batches waiting are merged only up to the statement's entry bound", {
+    timeout: 60_000
+  }, async () => {
+    const { prefix, redis } = redisFor()
+    const { repository, keys } = await storeWithKeys()
+    const [key] = await keys.run(
+      Effect.flatMap(ApiKeys.ApiKeys, (service) =>
+        Effect.forEach([1], (i) => service.create({ teamId: "usage", name: `k${i}` }))
+      )
+    )
+    const sink = await start(BullMqUsageSink.layer.pipe(Layer.provide(redis)))
+    onCleanup(sink.close)
+    // Three full batches (entries for unknown keys are skipped by the store, but still counted
+    // towards the bound): the first two fill one statement, the third takes another.
+    const full = (id: string) => ({
+      id,
+      entries: Array.from({ length: Usage.MAX_ENTRIES_PER_BATCH }, (_, i) => ({
+        keyId: i === 0 ? key!.key.id : `key_absent${i}`,
+        lastUsedAt: new Date(NOON),
+        count: 1
+      }))
+    })
+    await sink.run(
+      Effect.flatMap(UsageSink.UsageSink, (usage) =>
+        Effect.forEach([full("ub_big1"), full("ub_big2"), full("ub_big3")], (batch) => usage.send(batch), {
+          discard: true
+        })
+      )
+    )
+    expect(await queueFor(Queues.USAGE, prefix).getWaitingCount()).toBe(3)
+    const stats = Workers.makeStats()
+    await usageConsumer(stats, redis, repository)
+    await waitFor(() => stats.usageJobs >= 3, { timeout: 15_000, message: "three batches applied" })
+    expect(stats.usageStatements).toBe(2)
+    expect(repository.inspect.dailyCount(key!.key.id, DAY)).toBe(3)
   })
 
   it("a batch the store refuses is failed back, retried with backoff and applied once", {

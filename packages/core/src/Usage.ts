@@ -5,6 +5,12 @@ export interface UsageEntry {
   readonly count: number
 }
 
+/**
+ * The most entries one batch carries: a flush over more keys is sent as several batches, so no
+ * single statement grows past what the store answers within its timeout.
+ */
+export const MAX_ENTRIES_PER_BATCH = 5_000
+
 export interface UsageBatch {
   /** Unique per flush: lets a store apply a replayed batch's counts only once. */
   readonly id: string

@@ -9,7 +9,7 @@ import { Context, Effect, Layer, Schedule } from "effect"
 import { KeysConfig } from "./KeysConfig.js"
 import { SecureRandom } from "./SecureRandom.js"
 import { randomBase62 } from "./internal/base62.js"
-import type { UsageBatch, UsageEntry } from "./Usage.js"
+import { MAX_ENTRIES_PER_BATCH, type UsageBatch, type UsageEntry } from "./Usage.js"
 import { UsageSink } from "./UsageSink.js"
 
 export interface UsageStats {
@@ -48,6 +48,8 @@ export const make = Effect.gen(function* () {
   let failedFlushes = 0
   let lastFlushSize = 0
 
+  const newBatchId = () => `ub_${randomBase62(16, random.nextBytes)}`
+
   const add = (keyId: string, atMillis: number, count: number): void => {
     const entry = pending.get(keyId)
     if (entry !== undefined) {
@@ -60,9 +62,9 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  // A batch the sink refused is retried as it is, under its own id: a sink that timed out may
-  // still apply it later, and the store applies one batch id's counts once.
-  let retry: UsageBatch | undefined
+  // Batches the sink refused, oldest first, retried as they are, under their own ids: a sink that
+  // timed out may still apply one later, and the store applies one batch id's counts once.
+  let retries: Array<UsageBatch> = []
 
   const send = (batch: UsageBatch) =>
     sink.send(batch).pipe(
@@ -79,25 +81,33 @@ export const make = Effect.gen(function* () {
     )
 
   const flush = Effect.gen(function* () {
-    if (retry !== undefined) {
-      if (!(yield* send(retry))) return
+    while (retries.length > 0) {
+      const batch = retries[0]!
+      if (!(yield* send(batch))) return
+      retries.shift()
       flushes++
-      lastFlushSize = retry.entries.length
-      retry = undefined
+      lastFlushSize = batch.entries.length
     }
     if (pending.size === 0) return
     const taken = pending
     pending = new Map()
-    const entries: Array<UsageEntry> = []
+    const batches: Array<UsageBatch> = []
+    let entries: Array<UsageEntry> = []
     for (const [keyId, entry] of taken) {
       entries.push({ keyId, lastUsedAt: new Date(entry.lastUsedAtMillis), count: entry.count })
+      if (entries.length === MAX_ENTRIES_PER_BATCH) {
+        batches.push({ id: newBatchId(), entries })
+        entries = []
+      }
     }
-    const batch: UsageBatch = { id: `ub_${randomBase62(16, random.nextBytes)}`, entries }
-    if (yield* send(batch)) {
+    if (entries.length > 0) batches.push({ id: newBatchId(), entries })
+    for (let i = 0; i < batches.length; i++) {
+      if (!(yield* send(batches[i]!))) {
+        retries = batches.slice(i)
+        return
+      }
       flushes++
-      lastFlushSize = entries.length
-    } else {
-      retry = batch
+      lastFlushSize = batches[i]!.entries.length
     }
   })
 
@@ -106,7 +116,7 @@ export const make = Effect.gen(function* () {
     // Uninterruptible: a batch taken from the map is either handed over or merged back, never lost.
     flush: Effect.uninterruptible(flush),
     stats: () => ({
-      pendingKeys: pending.size + (retry?.entries.length ?? 0),
+      pendingKeys: pending.size + retries.reduce((sum, batch) => sum + batch.entries.length, 0),
       dropped,
       flushes,
       failedFlushes,

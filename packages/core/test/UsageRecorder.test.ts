@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Scope, TestClock } from "effect"
-import { KeysConfig, SecureRandom, type Usage, UsageRecorder, UsageSink } from "../src/index.js"
+import { KeysConfig, SecureRandom, Usage, UsageRecorder, UsageSink } from "../src/index.js"
 import { UsageSinkUnavailable } from "../src/Errors.js"
 
 const recorderWith = (
@@ -62,6 +62,48 @@ describe("UsageRecorder", () => {
             attemptedIds.push(batch.id)
             if (failures-- > 0) return Effect.fail(new UsageSinkUnavailable({ message: "redis down" }))
             batches.push(batch)
+            return Effect.void
+          })
+        )
+      ),
+      Effect.scoped
+    )
+  })
+
+  it.effect("splits a flush over many keys into bounded batches, retrying from the first refused", () => {
+    const delivered: Array<Usage.UsageBatch> = []
+    const attempts: Array<string> = []
+    let refuseSecond = true
+    return Effect.gen(function* () {
+      const recorder = yield* UsageRecorder.UsageRecorder
+      const keys = 2 * Usage.MAX_ENTRIES_PER_BATCH + 7
+      for (let i = 0; i < keys; i++) recorder.record(`key_${i}`, 1_000 + i)
+      yield* TestClock.adjust(Duration.seconds(1))
+      // The first batch went out; the second was refused, so it and the third wait.
+      expect(delivered.map((batch) => batch.entries.length)).toEqual([Usage.MAX_ENTRIES_PER_BATCH])
+      expect(recorder.stats().pendingKeys).toBe(Usage.MAX_ENTRIES_PER_BATCH + 7)
+      refuseSecond = false
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(delivered.map((batch) => batch.entries.length)).toEqual([
+        Usage.MAX_ENTRIES_PER_BATCH,
+        Usage.MAX_ENTRIES_PER_BATCH,
+        7
+      ])
+      // Each batch has an id of its own; the refused one was retried under its id.
+      expect(new Set(delivered.map((batch) => batch.id)).size).toBe(3)
+      expect(attempts.filter((id) => id === delivered[1]!.id)).toHaveLength(2)
+      const keyIds = delivered.flatMap((batch) => batch.entries.map((entry) => entry.keyId))
+      expect(new Set(keyIds).size).toBe(keys)
+      expect(recorder.stats().pendingKeys).toBe(0)
+    }).pipe(
+      Effect.provide(
+        recorderWith((batch) =>
+          Effect.suspend(() => {
+            attempts.push(batch.id)
+            if (refuseSecond && attempts.length === 2) {
+              return Effect.fail(new UsageSinkUnavailable({ message: "queue down" }))
+            }
+            delivered.push(batch)
             return Effect.void
           })
         )
