@@ -15,6 +15,7 @@ import {
   type ConfigError,
   Data,
   Deferred,
+  Duration,
   Effect,
   Exit,
   Layer,
@@ -32,7 +33,17 @@ export const APPLICATION_NAME = "keys-invalidations"
 
 export interface PgInvalidationsOptions {
   readonly url: Redacted.Redacted<string>
+  /**
+   * How often the listener proves its connection alive with a `select 1`, and how long it waits for
+   * the answer before calling the connection lost. A silently dead connection (a partition without
+   * a reset, a NAT that dropped an idle flow) is then noticed within `every + timeout`, instead of
+   * when TCP keepalive gives up; the traffic also keeps idle-dropping middleboxes away.
+   * Default: every 2 s, 3 s timeout.
+   */
+  readonly heartbeat?: { readonly every: Duration.DurationInput; readonly timeout: Duration.DurationInput }
 }
+
+const DEFAULT_HEARTBEAT = { every: Duration.seconds(2), timeout: Duration.seconds(3) }
 
 type InvalidationEvent = Invalidations.InvalidationEvent
 
@@ -123,8 +134,23 @@ const openListener = (
  * Keeps one listener alive for the life of the calling fiber. `listening` completes once the first
  * attempt has either succeeded or failed, which is what `subscribe` waits for.
  */
+/** Completes with a reason once a `select 1` on the listener goes unanswered or fails. */
+const heartbeat = (
+  client: pg.Client,
+  settings: { readonly every: Duration.DurationInput; readonly timeout: Duration.DurationInput }
+): Effect.Effect<string> =>
+  Effect.tryPromise(() => client.query("select 1")).pipe(
+    Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => "heartbeat unanswered" }),
+    Effect.zipRight(Effect.sleep(settings.every)),
+    Effect.forever,
+    Effect.catchAll((error) =>
+      Effect.succeed(typeof error === "string" ? error : `heartbeat failed: ${describeFailure(error.error)}`)
+    )
+  )
+
 const superviseListener = (
   url: Redacted.Redacted<string>,
+  beat: { readonly every: Duration.DurationInput; readonly timeout: Duration.DurationInput },
   events: Queue.Enqueue<InvalidationEvent>,
   listening: Deferred.Deferred<void>
 ): Effect.Effect<never> => {
@@ -138,7 +164,8 @@ const superviseListener = (
     Effect.acquireUseRelease(
       // Interruptible so closing the scope mid-reconnect does not wait for the backoff to finish.
       Effect.interruptible(connect),
-      ({ lost }) => Effect.zipRight(onListening, Deferred.await(lost)),
+      ({ client, lost }) =>
+        Effect.zipRight(onListening, Effect.raceFirst(Deferred.await(lost), heartbeat(client, beat))),
       ({ client }) => closeQuietly(client)
     )
   const reconnect = open.pipe(
@@ -196,7 +223,9 @@ export const make = (
       // Shutting the queue down on scope close is what ends the stream.
       const events = yield* Effect.acquireRelease(Queue.unbounded<InvalidationEvent>(), Queue.shutdown)
       const listening = yield* Deferred.make<void>()
-      yield* Effect.forkScoped(superviseListener(options.url, events, listening))
+      yield* Effect.forkScoped(
+        superviseListener(options.url, options.heartbeat ?? DEFAULT_HEARTBEAT, events, listening)
+      )
       yield* Deferred.await(listening)
       return Stream.fromQueue(events)
     })

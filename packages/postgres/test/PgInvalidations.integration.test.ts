@@ -4,6 +4,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Errors, Invalidations } from "@keys/core"
 import { Context, Effect, Exit, Fiber, Layer, Queue, Redacted, Schedule, Scope, Stream } from "effect"
 import * as PgInvalidations from "../src/PgInvalidations.js"
+import * as net from "node:net"
 import pg from "pg"
 import { ADMIN_URL, freshDatabase } from "./helpers.js"
 
@@ -69,6 +70,60 @@ const allowConnections = (database: string, allow: boolean) =>
 /** Runs an effect on a pool connection of its own, outside the surrounding transaction. */
 const outsideTransaction = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.mapInputContext(effect, Context.omit(SqlClient.TransactionConnection))
+
+/**
+ * A TCP proxy to the test database whose open connections can be frozen: bytes stop flowing both
+ * ways while the sockets stay open, as in a partition without a reset. New connections still pass.
+ */
+const freezableProxy = (target: Redacted.Redacted<string>) =>
+  Effect.acquireRelease(
+    Effect.async<{
+      readonly url: Redacted.Redacted<string>
+      readonly freeze: () => void
+      readonly server: net.Server
+      readonly sockets: Set<net.Socket>
+    }>((resume) => {
+      const upstream = new URL(Redacted.value(target))
+      const sockets = new Set<net.Socket>()
+      const frozen: Array<() => void> = []
+      const server = net.createServer((client) => {
+        const server = net.connect(Number(upstream.port || 5432), upstream.hostname)
+        for (const socket of [client, server]) {
+          sockets.add(socket)
+          socket.on("error", () => undefined)
+        }
+        client.pipe(server)
+        server.pipe(client)
+        frozen.push(() => {
+          client.unpipe(server)
+          server.unpipe(client)
+          client.pause()
+          server.pause()
+        })
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as net.AddressInfo
+        const url = new URL(Redacted.value(target))
+        url.hostname = "127.0.0.1"
+        url.port = String(port)
+        resume(
+          Effect.succeed({
+            url: Redacted.make(url.toString()),
+            freeze: () => {
+              for (const stop of frozen.splice(0)) stop()
+            },
+            server,
+            sockets
+          })
+        )
+      })
+    }),
+    ({ server, sockets }) =>
+      Effect.sync(() => {
+        for (const socket of sockets) socket.destroy()
+        server.close()
+      })
+  )
 
 describe("PgInvalidations", () => {
   layer(TestLayer, { timeout: 30_000, excludeTestServices: true })((it) => {
@@ -206,6 +261,28 @@ describe("PgInvalidations", () => {
           Effect.timeoutFail({ duration: WAIT, onTimeout: () => "scope close hung" })
         )
         yield* awaitNoListenerBackend
+      })
+    )
+
+    it.scoped("a connection that goes silent (no reset) is noticed by the heartbeat: Lost, then Reset", () =>
+      Effect.gen(function* () {
+        const { url } = yield* TestDatabase
+        const proxy = yield* freezableProxy(url)
+        const invalidations = yield* PgInvalidations.make({
+          url: proxy.url,
+          heartbeat: { every: "100 millis", timeout: "300 millis" }
+        })
+        const received = yield* collect(yield* invalidations.subscribe)
+        yield* invalidations.publish(hashOf("e"))
+        expect(yield* next(received)).toEqual({ _tag: "KeyChanged", hash: hashOf("e") })
+
+        proxy.freeze()
+        // Nothing closes the socket: only the unanswered heartbeat can tell.
+        expect(yield* next(received)).toEqual({ _tag: "Lost" })
+        // A new connection through the proxy flows again.
+        expect(yield* next(received)).toEqual({ _tag: "Reset" })
+        yield* invalidations.publish(hashOf("f"))
+        expect(yield* next(received)).toEqual({ _tag: "KeyChanged", hash: hashOf("f") })
       })
     )
 
