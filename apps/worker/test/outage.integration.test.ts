@@ -77,6 +77,8 @@ describe("a Redis outage under verification load", () => {
       while (running) {
         const pool = state.phase === "outage" ? [...steady, ...outageOnly] : steady
         const target = pool[i++ % pool.length]!
+        // The phase the request was made in: the outage may end while it is in flight.
+        const phase = state.phase
         const at = Date.now()
         lastStarted.set(target.key.id, at)
         let ok = false
@@ -94,7 +96,7 @@ describe("a Redis outage under verification load", () => {
         } catch {
           ok = false
         }
-        results.push({ keyId: target.key.id, at, ok, phase: state.phase })
+        results.push({ keyId: target.key.id, at, ok, phase })
         await sleep(10)
       }
     })()
@@ -155,7 +157,8 @@ describe("a Redis outage under verification load", () => {
     for (const row of await lastUsed(outageIds)) {
       expect(row.last_used_at!.getTime()).toBeGreaterThanOrEqual(duringOutage.get(row.id)!)
     }
-    // Counts of the outage-only keys: every verification of theirs counted once.
+    // Counts of the outage-only keys: every verification of theirs counted once (they are only
+    // verified in requests made during the outage).
     const counts = await database.pool.query<{ key_id: string; count: string }>(
       "select key_id, sum(count)::text as count from key_usage_daily where key_id = any($1) group by key_id",
       [outageIds]
