@@ -12,13 +12,11 @@ export const sendJson = (
   body: string,
   headers?: Record<string, string>
 ): void => {
-  const length = String(Buffer.byteLength(body))
-  res.writeHead(
-    status,
-    headers === undefined
-      ? { "content-type": "application/json", "content-length": length }
-      : { "content-type": "application/json", "content-length": length, ...headers }
-  )
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+    ...headers
+  })
   res.end(body)
 }
 

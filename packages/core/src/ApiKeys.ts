@@ -212,12 +212,9 @@ export const make = Effect.gen(function* () {
     const nowMillis = clock.unsafeCurrentTimeMillis()
     const cached = cache.get(hasher.sha256Hex(token), nowMillis)
     if (cached === undefined) return undefined
-    if (!synchronized) {
-      if (nowMillis >= storeDownUntilMillis || !mayServeStale(nowMillis)) return undefined
-      staleHits++
-      return conclude(cached, nowMillis, options)
-    }
-    cacheHits++
+    if (synchronized) cacheHits++
+    else if (nowMillis < storeDownUntilMillis && mayServeStale(nowMillis)) staleHits++
+    else return undefined
     return conclude(cached, nowMillis, options)
   }
 

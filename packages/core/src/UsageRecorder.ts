@@ -62,9 +62,10 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  // Batches the sink refused, oldest first, retried as they are, under their own ids: a sink that
-  // timed out may still apply one later, and the store applies one batch id's counts once.
-  let retries: Array<UsageBatch> = []
+  // Batches taken from `pending` and not yet handed over, oldest first. One the sink refused is
+  // retried as it is, under its own id: a sink that timed out may still apply it later, and the
+  // store applies one batch id's counts once.
+  let queued: Array<UsageBatch> = []
 
   const send = (batch: UsageBatch) =>
     sink.send(batch).pipe(
@@ -80,15 +81,20 @@ export const make = Effect.gen(function* () {
       )
     )
 
-  const flush = Effect.gen(function* () {
-    while (retries.length > 0) {
-      const batch = retries[0]!
-      if (!(yield* send(batch))) return
-      retries.shift()
+  /** Hands `queued` over in order; false when the sink refused one (it and the rest stay queued). */
+  const sendQueued = Effect.gen(function* () {
+    while (queued.length > 0) {
+      const batch = queued[0]!
+      if (!(yield* send(batch))) return false
+      queued.shift()
       flushes++
       lastFlushSize = batch.entries.length
     }
-    if (pending.size === 0) return
+    return true
+  })
+
+  /** What `pending` holds, as batches of at most MAX_ENTRIES_PER_BATCH entries; empties it. */
+  const takePending = (): Array<UsageBatch> => {
     const taken = pending
     pending = new Map()
     const batches: Array<UsageBatch> = []
@@ -101,14 +107,13 @@ export const make = Effect.gen(function* () {
       }
     }
     if (entries.length > 0) batches.push({ id: newBatchId(), entries })
-    for (let i = 0; i < batches.length; i++) {
-      if (!(yield* send(batches[i]!))) {
-        retries = batches.slice(i)
-        return
-      }
-      flushes++
-      lastFlushSize = batches[i]!.entries.length
-    }
+    return batches
+  }
+
+  const flush = Effect.gen(function* () {
+    if (!(yield* sendQueued) || pending.size === 0) return
+    queued = takePending()
+    yield* sendQueued
   })
 
   return UsageRecorder.of({
@@ -116,7 +121,7 @@ export const make = Effect.gen(function* () {
     // Uninterruptible: a batch taken from the map is either handed over or merged back, never lost.
     flush: Effect.uninterruptible(flush),
     stats: () => ({
-      pendingKeys: pending.size + retries.reduce((sum, batch) => sum + batch.entries.length, 0),
+      pendingKeys: pending.size + queued.reduce((sum, batch) => sum + batch.entries.length, 0),
       dropped,
       flushes,
       failedFlushes,

@@ -31,6 +31,11 @@ export const CHANNEL = "keys_changed"
 /** Names the listener backends in `pg_stat_activity`, so operators (and tests) can find them. */
 export const APPLICATION_NAME = "keys-invalidations"
 
+export interface Heartbeat {
+  readonly every: Duration.DurationInput
+  readonly timeout: Duration.DurationInput
+}
+
 export interface PgInvalidationsOptions {
   readonly url: Redacted.Redacted<string>
   /**
@@ -40,10 +45,10 @@ export interface PgInvalidationsOptions {
    * when TCP keepalive gives up; the traffic also keeps idle-dropping middleboxes away.
    * Default: every 2 s, 3 s timeout.
    */
-  readonly heartbeat?: { readonly every: Duration.DurationInput; readonly timeout: Duration.DurationInput }
+  readonly heartbeat?: Heartbeat
 }
 
-const DEFAULT_HEARTBEAT = { every: Duration.seconds(2), timeout: Duration.seconds(3) }
+const DEFAULT_HEARTBEAT: Heartbeat = { every: Duration.seconds(2), timeout: Duration.seconds(3) }
 
 type InvalidationEvent = Invalidations.InvalidationEvent
 
@@ -130,15 +135,8 @@ const openListener = (
     )
   })
 
-/**
- * Keeps one listener alive for the life of the calling fiber. `listening` completes once the first
- * attempt has either succeeded or failed, which is what `subscribe` waits for.
- */
 /** Completes with a reason once a `select 1` on the listener goes unanswered or fails. */
-const heartbeat = (
-  client: pg.Client,
-  settings: { readonly every: Duration.DurationInput; readonly timeout: Duration.DurationInput }
-): Effect.Effect<string> =>
+const heartbeat = (client: pg.Client, settings: Heartbeat): Effect.Effect<string> =>
   Effect.tryPromise(() => client.query("select 1")).pipe(
     Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => "heartbeat unanswered" }),
     Effect.zipRight(Effect.sleep(settings.every)),
@@ -148,9 +146,13 @@ const heartbeat = (
     )
   )
 
+/**
+ * Keeps one listener alive for the life of the calling fiber. `listening` completes once the first
+ * attempt has either succeeded or failed, which is what `subscribe` waits for.
+ */
 const superviseListener = (
   url: Redacted.Redacted<string>,
-  beat: { readonly every: Duration.DurationInput; readonly timeout: Duration.DurationInput },
+  beat: Heartbeat,
   events: Queue.Enqueue<InvalidationEvent>,
   listening: Deferred.Deferred<void>
 ): Effect.Effect<never> => {

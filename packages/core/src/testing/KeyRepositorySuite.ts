@@ -360,7 +360,7 @@ export const keyRepositorySuite = <E>(name: string, repositoryLayer: Layer.Layer
       })
     )
 
-    it.effect("forgets applied batch ids older than a cutoff, and only those", () =>
+    it.effect("forgets applied batch ids older than the retention, and only those", () =>
       Effect.gen(function* () {
         const repository = yield* KeyRepository
         const teamId = uid("team")
